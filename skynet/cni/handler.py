@@ -137,9 +137,14 @@ class Handler:
         if not (pn.service_cluster_ip_cidr and pn.external_router_gateway_ip):
             return
         cidr = ipaddress.ip_network(pn.service_cluster_ip_cidr)
-        if any(ip.version == cidr.version for ip in vif.ips):
-            vif.routes.append(model.Route(
-                dst=str(cidr), gw=pn.external_router_gateway_ip))
+        gw = ipaddress.ip_address(pn.external_router_gateway_ip)
+        # only where the router is on-link: a pod on another network would
+        # get "Nexthop has invalid gateway" from the kernel
+        if any(gw in ip.interface.network for ip in vif.ips):
+            vif.routes.append(model.Route(dst=str(cidr), gw=str(gw)))
+        else:
+            LOG.debug("no route to %s: %s is not on the pod's subnets",
+                      cidr, gw)
 
     # -- verbs -------------------------------------------------------------
 
@@ -198,9 +203,9 @@ class Handler:
                           att.netns, att.ifname)
             state.save(self.conf.state_dir, att, vif, self.name)
             ip_lib.configure_container(att.netns, att.ifname, vif)
-            host_mac = None
-            if vif.host_ifname:
-                host_mac = ip_lib.link_mac(vif.host_ifname)
+            host_link = (ip_lib.get_link(vif.host_ifname)
+                         if vif.host_ifname else None)
+            host_mac = host_link["mac"] if host_link else None
             res = cni_result.build(vif, att.ifname, att.netns, host_mac,
                                    prev=self.netconf.prev_result)
             undo.pop_all()
@@ -270,8 +275,8 @@ class Handler:
         if not os.path.exists(att.netns):
             raise exceptions.CheckFailed("CNI_NETNS %s does not exist"
                                          % att.netns)
-        datapath.check(vif, att.netns, att.ifname)
         ip_lib.check_container(att.netns, att.ifname, vif)
+        datapath.check(vif, att.netns, att.ifname)
         return None
 
     def status(self, params):

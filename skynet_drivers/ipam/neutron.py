@@ -89,6 +89,20 @@ class NeutronIpamDriver(base.IpamDriver):
         return _vif(port, target)
 
     def _create(self, body):
+        port = self._post(body)
+        if not set(body["tags"]) <= set(port.get("tags") or ()):
+            # the ML2 extension driver tag_ports_during_bulk_creation is off:
+            # tag now (one more call), or give the port back
+            try:
+                port["tags"] = self.client.put(
+                    "/ports/%s/tags" % port["id"],
+                    {"tags": body["tags"]})["tags"]
+            except BaseException:
+                self.client.delete("/ports/%s" % port["id"])
+                raise
+        return port
+
+    def _post(self, body):
         try:
             return self.client.post("/ports", {"port": body})["port"]
         except neutron_client.NotFound as exc:
