@@ -332,4 +332,19 @@ def run(params, netconf):
     verb = {"ADD": handler.add, "DEL": handler.delete,
             "CHECK": handler.check, "STATUS": handler.status,
             "GC": handler.gc}[params.command]
-    return verb(params)
+    try:
+        return verb(params)
+    finally:
+        _log_api_calls(params.command)
+
+
+def _log_api_calls(command):
+    """One line per call with the API calls it made (benchmarks read it)."""
+    from skynet.clients import neutron as neutron_client
+    counts = []
+    for name, clients in (("neutron", neutron_client._CLIENTS),
+                          ("kubernetes", kube_client._CLIENTS)):
+        calls = [c for client in clients.values() for c in client.calls]
+        counts.append("%s=%d %s" % (name, len(calls),
+                                    " ".join("%s:%s" % c for c in calls)))
+    LOG.info("%s API calls: %s", command, "; ".join(counts))
