@@ -173,7 +173,7 @@ mkveth() { # mkveth HOST_END PEER_END NETNS : (re)create if either end is missin
   ip link set "$2" netns "$3"; }
 s_network() {
   local ns
-  for ns in nlab-underlay nlab-phys; do
+  for ns in nlab-underlay nlab-phys nlab-mphys; do
     [ -e "/run/netns/$ns" ] || ip netns add "$ns"
     ip -n "$ns" link set lo up
   done
@@ -185,6 +185,11 @@ s_network() {
   ip -n nlab-phys addr replace fd00:20::fe/64 dev nlab-phys1 nodad
   ip link set nlab-ul0 up; ip link set nlab-phys0 up
   ip -n nlab-underlay link set nlab-ul1 up; ip -n nlab-phys link set nlab-phys1 up
+  # a second physnet1 NIC for the macvlan datapath (nlab-phys0 is a bridge port
+  # under linuxbridge, and a macvlan cannot sit on a bridge port)
+  mkveth nlab-mv0 nlab-mv1 nlab-mphys
+  ip -n nlab-mphys addr replace 10.20.0.253/24 dev nlab-mv1
+  ip link set nlab-mv0 up; ip -n nlab-mphys link set nlab-mv1 up
   ip -o addr show dev nlab-ul0; ip -n nlab-phys -o addr show dev nlab-phys1
 }
 
@@ -289,6 +294,9 @@ write_env() { # atomically: the file's existence means "lab up"
     echo "export SKYNET_PHYS_NETNS=nlab-phys"
     echo "export SKYNET_PHYS_HOST_IP=10.20.0.254"
     echo "export SKYNET_PHYS_HOST_IP6=fd00:20::fe"
+    echo "export SKYNET_MACVLAN_NIC=nlab-mv0"
+    echo "export SKYNET_MACVLAN_NETNS=nlab-mphys"
+    echo "export SKYNET_MACVLAN_HOST_IP=10.20.0.253"
     echo "export SKYNET_LAB_RUN=$RUN"
     cat "$RUN/fixtures.env"
     if [ "${LAB_SKIP_KUBE:-0}" != 1 ]; then
@@ -394,7 +402,7 @@ do_status() {
   done
   if api_up; then echo "  neutron API: answering at $NEUTRON_URL"; else echo "  neutron API: NOT answering"; ok=1; fi
   if agent_alive; then echo "  linuxbridge agent (host $HOST): alive"; else echo "  linuxbridge agent (host $HOST): NOT alive"; ok=1; fi
-  for n in nlab-underlay nlab-phys; do [ -e "/run/netns/$n" ] && echo "  netns $n: present" || { echo "  netns $n: missing"; ok=1; }; done
+  for n in nlab-underlay nlab-phys nlab-mphys; do [ -e "/run/netns/$n" ] && echo "  netns $n: present" || { echo "  netns $n: missing"; ok=1; }; done
   if [ "${LAB_SKIP_KUBE:-0}" = 1 ]; then echo "  kube: skipped (LAB_SKIP_KUBE=1)"
   elif [ -f "$KUBE_SH" ]; then
     bash "$KUBE_SH" status </dev/null 2>&1 | sed -e '/^\[kube\]/!s/^/[kube] /' -e 's/^/  /'; [ "${PIPESTATUS[0]}" = 0 ] || ok=1
