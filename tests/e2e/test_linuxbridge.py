@@ -199,7 +199,10 @@ def test_check_fails_after_container_interface_deleted(lab, pods):
 
 
 def test_gc_removes_port_whose_attachment_is_gone(lab, pods):
-    keep, gone = pods.add(), pods.add()
+    # a netconf name of its own: GC only ever touches its own network's ports
+    conf = pods.netconf(name="skynet-gc-" + uuid.uuid4().hex[:8])
+    keep, gone = pods.add(netconf=conf), pods.add(netconf=conf)
+    other = pods.add()      # another network configuration's port survives
     gone_port = _port_of(gone)["id"]
     gc_conf = dict(keep.netconf)
     gc_conf["cni.dev/valid-attachments"] = [
@@ -208,6 +211,7 @@ def test_gc_removes_port_whose_attachment_is_gone(lab, pods):
     assert res.ok, res
     assert neutron_get("ports", id=gone_port)["ports"] == []
     assert len(skynet_ports(lab, device_id=keep.pod["metadata"]["uid"])) == 1
+    assert len(skynet_ports(lab, device_id=other.pod["metadata"]["uid"])) == 1
     assert "tap" + gone_port[:11] not in _links("tap")
 
 
@@ -304,6 +308,11 @@ def test_status(lab, pods):
                                               "timeout": 2}))
     assert bad.json["code"] == 50
     assert "Neutron" in bad.json["msg"]
+    no_kube = pods.netconf(kubernetes={"k8s_api_root": "https://127.0.0.1:9",
+                                       "kubeconfig": "", "timeout": 2})
+    bad = cni("STATUS", no_kube)
+    assert bad.json["code"] == 50, bad
+    assert "Kubernetes API" in bad.json["msg"]
 
 
 @pytest.mark.parametrize("version", ["0.3.0", "0.3.1", "0.4.0", "1.0.0"])
