@@ -24,6 +24,7 @@ setuptools.setup(
         "skynet.datapath": [
             "linuxbridge = skynet_drivers.datapath.linuxbridge:LinuxBridgeDriver",
             "macvlan = skynet_drivers.datapath.macvlan:MacvlanDriver",
+            "openvswitch = skynet_drivers.datapath.openvswitch:OpenVSwitchDriver",
         ],
         "skynet.ipam": [
             "neutron = skynet_drivers.ipam.neutron:NeutronIpamDriver",

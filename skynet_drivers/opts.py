@@ -11,8 +11,11 @@ import copy
 def list_opts():
     from skynet_drivers.datapath import linuxbridge
     from skynet_drivers.datapath import macvlan
+    from skynet_drivers.datapath import openvswitch
     return [
         ("datapath_linuxbridge",
          copy.deepcopy(linuxbridge.LinuxBridgeDriver.CONFIG_OPTS)),
         ("datapath_macvlan", copy.deepcopy(macvlan.MacvlanDriver.CONFIG_OPTS)),
+        ("datapath_openvswitch",
+         copy.deepcopy(openvswitch.OpenVSwitchDriver.CONFIG_OPTS)),
     ]

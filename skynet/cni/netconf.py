@@ -9,6 +9,12 @@ The seed's netconf is accepted as written::
      "plugin": {"plugin_type": "linuxbridge", "trunk_nic": ..., "tunnel_nic": ...},
      "kubernetes": {"k8s_api_root": ...}, "log_level": "info"}
 
+Beyond the seed: ``neutron.cloud``/``clouds_file``/``region_name``/
+``interface``/``cafile``/``certfile``/``keyfile``/``insecure``/
+``token_cache_dir`` (Keystone auth; the secrets themselves stay in
+skynet.conf or clouds.yaml) and ``kubernetes.kubeconfig``/``token_file``/
+``ca_file``/``cert_file``/``key_file``/``service_account_dir``/``insecure``.
+
 Every value maps onto the oslo.config option that /etc/skynet/skynet.conf
 can set (FIELDS below); the netconf wins where both speak. Standard library
 only, so that parsing errors cost no heavy imports.
@@ -111,6 +117,26 @@ def _bool(value):
     return value
 
 
+def _name(value):
+    if not isinstance(value, str) or not 0 < len(value) <= 255 or any(
+            c in value for c in "\n\r\0"):
+        raise ValueError("is not a name")
+    return value
+
+
+_INTERFACES = ("public", "internal", "admin")
+
+
+def _interfaces(value):
+    items = ([v.strip() for v in value.split(",")]
+             if isinstance(value, str) else value)
+    if not isinstance(items, list) or not items or not all(
+            v in _INTERFACES for v in items):
+        raise ValueError("is not one of (or a list of) %s"
+                         % ", ".join(_INTERFACES))
+    return items
+
+
 def _log_level(value):
     if not isinstance(value, str) or value.lower() not in LOG_LEVELS:
         raise ValueError("is not one of %s" % ", ".join(LOG_LEVELS))
@@ -135,6 +161,18 @@ FIELDS = {
     "neutron.service_cluster_ip_cidr":
         ("pod_network", "service_cluster_ip_cidr", _cidr),
     "neutron.timeout": ("neutron", "timeout", _timeout),
+    # Keystone auth: secrets never come from the netconf (a file under
+    # /etc/cni/net.d is often world-readable); they live in skynet.conf or
+    # clouds.yaml, which the netconf may point at
+    "neutron.cloud": ("neutron", "cloud", _name),
+    "neutron.clouds_file": ("neutron", "clouds_file", _path),
+    "neutron.region_name": ("neutron", "region_name", _name),
+    "neutron.interface": ("neutron", "valid_interfaces", _interfaces),
+    "neutron.cafile": ("neutron", "cafile", _path),
+    "neutron.certfile": ("neutron", "certfile", _path),
+    "neutron.keyfile": ("neutron", "keyfile", _path),
+    "neutron.insecure": ("neutron", "insecure", _bool),
+    "neutron.token_cache_dir": ("neutron", "token_cache_dir", _path),
     "plugin.plugin_type": ("datapath", "driver", _driver),
     "plugin.trunk_nic": ("datapath", "trunk_nic", _ifname),
     "plugin.tunnel_nic": ("datapath", "tunnel_nic", _ifname),
@@ -142,6 +180,10 @@ FIELDS = {
     "kubernetes.kubeconfig": ("kubernetes", "kubeconfig", _path),
     "kubernetes.token_file": ("kubernetes", "token_file", _path),
     "kubernetes.ca_file": ("kubernetes", "ca_file", _path),
+    "kubernetes.cert_file": ("kubernetes", "cert_file", _path),
+    "kubernetes.key_file": ("kubernetes", "key_file", _path),
+    "kubernetes.service_account_dir":
+        ("kubernetes", "service_account_dir", _path),
     "kubernetes.insecure": ("kubernetes", "insecure", _bool),
     "kubernetes.timeout": ("kubernetes", "timeout", _timeout),
     "log_level": ("DEFAULT", "log_level", _log_level),

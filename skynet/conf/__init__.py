@@ -1,7 +1,8 @@
 """skynet's oslo.config options: one group per concern.
 
   [DEFAULT]      node identity, state directory, log level
-  [neutron]      keystoneauth session/auth/adapter options (connection)
+  [neutron]      keystoneauth session/auth/adapter options (connection),
+                 clouds.yaml cloud, Keystone token cache
   [pod_network]  default network, subnet, security groups, service route
   [kubernetes]   API server, credentials, timeout
   [datapath]     datapath driver and the node's NICs
@@ -48,6 +49,31 @@ pod_network_opts = [
                     "external_router_gateway_ip when both are set."),
 ]
 
+neutron_opts = [
+    cfg.StrOpt("cloud",
+               help="Name of a cloud in clouds.yaml whose auth, region, "
+                    "interface and CA/cert settings reach Neutron (instead "
+                    "of auth_type & co. here). clouds.yaml is "
+                    "clouds_file if set, else the first of "
+                    "$OS_CLIENT_CONFIG_FILE, ./clouds.yaml, "
+                    "~/.config/openstack/clouds.yaml, "
+                    "/etc/openstack/clouds.yaml (secure.yaml beside it is "
+                    "merged)."),
+    cfg.StrOpt("clouds_file",
+               help="clouds.yaml to read the cloud option from (overrides "
+                    "the standard search path)."),
+    cfg.BoolOpt("token_cache", default=True,
+                help="Keep the Keystone token (keystoneauth auth state) in "
+                     "a root-only 0600 file so that consecutive CNI calls "
+                     "reuse it instead of authenticating each time."),
+    cfg.StrOpt("token_cache_dir",
+               help="Directory (created 0700) of the token cache files; "
+                    "default: <state_dir>/keystone-tokens."),
+    cfg.IntOpt("token_cache_margin", default=300, min=0,
+               help="A cached token is reused only while it is valid for "
+                    "more than this many seconds."),
+]
+
 kubernetes_opts = [
     cfg.StrOpt("api_root",
                help="Kubernetes API URL (the seed's k8s_api_root), e.g. "
@@ -59,7 +85,19 @@ kubernetes_opts = [
                     "service account is used."),
     cfg.StrOpt("token_file",
                help="Bearer token file for api_root (re-read each call)."),
-    cfg.StrOpt("ca_file", help="CA bundle to verify api_root."),
+    cfg.StrOpt("ca_file",
+               help="CA bundle to verify api_root. Without it (and without "
+                    "insecure) the python-requests bundle (certifi) is "
+                    "used; REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE are ignored."),
+    cfg.StrOpt("cert_file",
+               help="Client certificate (PEM) presented to api_root."),
+    cfg.StrOpt("key_file",
+               help="Private key of cert_file (if not inside cert_file)."),
+    cfg.StrOpt("service_account_dir",
+               default="/var/run/secrets/kubernetes.io/serviceaccount",
+               help="In-cluster service account directory (token, ca.crt), "
+                    "used when neither api_root nor kubeconfig is set; the "
+                    "token is re-read on every call (rotation)."),
     cfg.BoolOpt("insecure", default=False,
                 help="Do not verify the API server's certificate."),
     cfg.FloatOpt("timeout", default=10.0, min=0.1,
@@ -105,6 +143,7 @@ def register_opts(conf=cfg.CONF):
     ks_loading.register_session_conf_options(conf, NEUTRON_GROUP)
     ks_loading.register_auth_conf_options(conf, NEUTRON_GROUP)
     ks_loading.register_adapter_conf_options(conf, NEUTRON_GROUP)
+    conf.register_opts(neutron_opts, group=NEUTRON_GROUP)
     conf.set_default("timeout", NEUTRON_TIMEOUT, group=NEUTRON_GROUP)
     conf.set_default("service_type", "network", group=NEUTRON_GROUP)
     logging.register_options(conf)

@@ -150,14 +150,16 @@ ELF_LIST=$VMLAB_CACHE/elf.list; : > "$ELF_LIST"
 copy_libs_all() { # shared libraries (ldd = transitive closure) + ELF interpreter of every file in ELF_LIST; one ldd run
   local lib real
   sort -u "$ELF_LIST" | xargs -r ldd 2>/dev/null | awk '/=> \//{print $3} /^\s*\/[^ ]+ \(/{print $1}' | sort -u |
-  while read -r lib; do
-    real=$(readlink -f "$lib")
-    copy_file "$real"
-    # soname path -> real file (symlink, not a second copy)
-    if [ "$real" != "$lib" ] && [ ! -e "$R$lib" ] && [ ! -L "$R$lib" ]; then
-      mkdir -p "$(dirname "$R$lib")"; ln -s "$real" "$R$lib"
-    fi
-  done
+  while read -r lib; do copy_lib "$lib"; done
+}
+copy_lib() { # the library at host path $1 (its real file + the soname path as a symlink)
+  local lib=$1 real
+  real=$(readlink -f "$lib")
+  copy_file "$real"
+  # soname path -> real file (symlink, not a second copy)
+  if [ "$real" != "$lib" ] && [ ! -e "$R$lib" ] && [ ! -L "$R$lib" ]; then
+    mkdir -p "$(dirname "$R$lib")"; ln -s "$real" "$R$lib"
+  fi
 }
 add_cmd() { # add_cmd NAME_OR_PATH: copy the command at its host path (symlinks to multi-call targets kept)
   local c=$1 p real
@@ -192,7 +194,8 @@ if [ -d /usr/lib/x86_64-linux-gnu/xtables ] && [ -e "$R/usr/sbin/xtables-nft-mul
   ls /usr/lib/x86_64-linux-gnu/xtables/*.so >> "$ELF_LIST"
 fi
 # libraries for the 9p-shared Python prefix / virtualenv (the ELF files stay on the host)
-[ -n "$LIBS_FOR" ] && printf '%s\n' $LIBS_FOR >> "$ELF_LIST"
+# (ldd of a library lists its dependencies, not itself: copy the libraries, then their closure)
+for lib in $LIBS_FOR; do copy_lib "$lib"; echo "$lib" >> "$ELF_LIST"; done
 copy_libs_all
 # OVS schema + helper
 if [ -e "$R/usr/sbin/ovs-vswitchd" ] || [ -e "$R/usr/lib/openvswitch-switch/ovs-vswitchd" ]; then
