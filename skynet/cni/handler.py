@@ -191,6 +191,11 @@ class Handler:
                 raise exceptions.InvalidConfig(
                     sg_field, exc.resource_id, "is not a known Neutron %s"
                     % exc.kind)
+            except BaseException:
+                # a create that timed out or was interrupted may still have
+                # made the port: it carries the attachment tag, find it
+                self._undo("port", self._release_attachment, ipam, att)
+                raise
             undo.callback(self._undo, "port", ipam.release, [vif])
             LOG.info("ADD %s: port %s %s on network %s", pod_label,
                      vif.port_id, [i.address for i in vif.ips],
@@ -210,6 +215,14 @@ class Handler:
                                    prev=self.netconf.prev_result)
             undo.pop_all()
         return res
+
+    @staticmethod
+    def _release_attachment(ipam, att):
+        vifs = ipam.find(att)
+        if vifs:
+            LOG.warning("releasing ports %s of a failed create",
+                        [v.port_id for v in vifs])
+            ipam.release(vifs)
 
     @staticmethod
     def _undo(what, func, *args):

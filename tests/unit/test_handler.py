@@ -299,3 +299,18 @@ def test_gc_keeps_valid_and_releases_stale(env):
         {"containerID": "keep", "ifname": "eth0"}]})
     assert list(env.ipam.ports) == [model.attachment_key("keep", "eth0")]
     assert state.keys(env.conf.state_dir) == [model.attachment_key("keep", "eth0")]
+
+
+def test_create_that_failed_after_neutron_made_the_port_is_released(env):
+    """A POST that timed out (or was interrupted) after Neutron created the
+    port: the attachment tag finds it and the port is given back."""
+    real = env.ipam.allocate
+
+    def allocate_then_time_out(request, target):
+        real(request, target)
+        raise exceptions.TryAgainLater("Neutron timed out")
+    env.ipam.allocate = allocate_then_time_out
+    with pytest.raises(exceptions.TryAgainLater):
+        _call(env, "ADD")
+    assert env.ipam.ports == {}
+    assert not any(c[0] == "plug" for c in env.datapath.calls)
