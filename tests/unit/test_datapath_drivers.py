@@ -91,7 +91,8 @@ def test_macvlan_refuses_vxlan_naming_type():
 
 def test_list_opts_groups_and_registration():
     groups = dict(opts.list_opts())
-    assert set(groups) == {"datapath_linuxbridge", "datapath_macvlan"}
+    assert set(groups) == {"datapath_linuxbridge", "datapath_macvlan",
+                           "datapath_openvswitch"}
     conf = cfg.ConfigOpts()
     for group, group_opts in groups.items():
         conf.register_opts(group_opts, group=group)

@@ -324,7 +324,20 @@ do_up() {
   kube_wait || fail_exit 1
   write_env
   mark "lab up: $(grep -c '^export' "$ENV_FILE") variables in $ENV_FILE"
+  # optional parts, each beside the core lab (they read .lab/env)
+  if [ "${LAB_OVS:-0}" = 1 ]; then step ovs s_ovs; fi
+  if [ "${LAB_KEYSTONE:-0}" = 1 ]; then step keystone s_keystone; fi
+  mark "done (LAB_OVS=${LAB_OVS:-0} LAB_OVN=${LAB_OVN:-0} LAB_KEYSTONE=${LAB_KEYSTONE:-0})"
 }
+s_ovs() { LAB_OVN=${LAB_OVN:-0} bash "$LAB/ovs.sh" up </dev/null; }
+s_keystone() { bash "$LAB/keystone.sh" up </dev/null; }
+optional_down() { # the optional parts go first: they use MariaDB, RabbitMQ and the nlab-* netns
+  local part
+  for part in ovs keystone; do
+    if [ -f "$STATE/$part.env" ] || [ -d "$RUN/$part" ] || [ -d "$STATE/$part" ]; then
+      [ -f "$LAB/$part.sh" ] && bash "$LAB/$part.sh" down </dev/null 2>&1 | sed -u -e "s/^/[$part] /"
+    fi
+  done; }
 
 # ------------------------------------------------------------------ down
 summary() {
@@ -359,6 +372,7 @@ do_down() {
   mkdir -p "$PIDDIR"
   summary "before"
   rm -f "$ENV_FILE"
+  optional_down
   # test/pod netns first: their veths vanish with them while the agent still runs
   local ns pid
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(skynet-test-|nlab-pod-)'); do ip netns del "$ns"; done
