@@ -142,9 +142,10 @@ class NeutronClient:
                 "neutron.%s" % exc.options[0].dest, None,
                 "is required by [neutron] auth_type %s" % auth_type)
         except (ks_exc.ClientException, ValueError) as exc:
+            # keystoneauth's messages name options, never their values
             raise exceptions.InvalidConfig(
                 "neutron.auth_type", auth_type,
-                "cannot be loaded: %s" % type(exc).__name__)
+                "cannot be loaded: %s" % exc)
         values = {}
         for opt in loader.get_options():
             value = getattr(group, opt.dest, None)

@@ -12,7 +12,7 @@ def list_opts():
                     + ks_loading.get_adapter_conf_options()
                     + ks_loading.get_auth_common_conf_options()
                     + ks_loading.get_auth_plugin_conf_options("password"))
-    neutron_opts = copy.deepcopy(neutron_opts)
+    neutron_opts = copy.deepcopy(neutron_opts) + copy.deepcopy(conf.neutron_opts)
     for opt in neutron_opts:
         if opt.dest == "timeout":
             opt.default = conf.NEUTRON_TIMEOUT
