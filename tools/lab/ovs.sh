@@ -285,8 +285,12 @@ do_down() {
     echo "dropped database neutron_ovn"; fi
   rm -f "$OVS_RUN/.neutron-ovn-schema-ok"
   if lab_pid ovsdb-server >/dev/null; then
-    # our own Open vSwitch: stopping it (and dropping its DB) removes every bridge and port
+    # our own Open vSwitch: delete its bridges first (with the userspace datapath each
+    # bridge is a tap device that outlives ovs-vswitchd), then stop it and drop its DB
+    local b; for b in $("${VSCTL[@]}" list-br 2>/dev/null); do "${VSCTL[@]}" --if-exists del-br "$b"; done
     stop_pid ovs-vswitchd; stop_pid ovsdb-server; rm -f "$OVS_RUN/conf.db" "$OVS_RUN"/.conf.db.~lock~
+    for b in ovs-netdev br-int br-tun br-phys br-ovn br-ovnphys; do    # leftovers of a crashed vswitchd
+      [ -e "/sys/class/net/$b/tun_flags" ] && ip link del "$b" 2>/dev/null && echo "deleted leftover tap $b"; done
   elif ovsdb_up; then
     local b; for b in br-phys br-ovnphys; do did_make "bridge-$b" && "${VSCTL[@]}" --if-exists del-br "$b"; done
     for b in br-int br-tun br-ovn; do         # made by the agent / ovn-controller we ran
