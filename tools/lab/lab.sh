@@ -27,6 +27,7 @@ NLAB=$LAB/neutron
 CACHE=${LAB_CACHE:-/var/cache/skynet-lab}
 LOGDIR=$RUN/log
 PIDDIR=$RUN/pids
+. "$LAB/lib/proc.sh"   # alive, lab_pid, daemon, wait_for, stop_pid
 HOST=$(hostname)
 NEUTRON_PORT=${NEUTRON_PORT:-9696}
 DB_PORT=${DB_PORT:-3306}
@@ -44,20 +45,6 @@ mark() { local t; t=$(date +%s.%N)
   awk -v t="$t" -v l="$TL" -v z="$T0" -v m="$*" 'BEGIN{printf "[+%6.1fs %6.1fs] %s\n", t-l, t-z, m}'; TL=$t; }
 since() { awk -v t="$(date +%s.%N)" -v s="$1" 'BEGIN{printf "%.1fs", t-s}'; }
 note() { echo "$*" >>"$RUN/.step-note"; echo "NOTE: $*"; }        # shown on the step's progress line
-# A process is alive if /proc/PID exists and is not a zombie (kill -0 says yes for zombies).
-alive() { local s; s=$(awk '/^State:/{print $2}' /proc/"$1"/status 2>/dev/null) && [ "$s" != Z ]; }
-starttime() { awk '{print $22}' /proc/"$1"/stat 2>/dev/null; }
-# pidfile NAME -> prints PID if the recorded process is still the same one (pid + start time) and alive
-lab_pid() { local f=$PIDDIR/$1 pid st; [ -f "$f" ] || return 1; read -r pid st <"$f" || return 1
-  [ -n "$pid" ] && alive "$pid" && [ "$(starttime "$pid")" = "$st" ] && echo "$pid"; }
-# daemon NAME LOG CMD... : start detached in its own session/process group; record "pid starttime"
-daemon() { local name=$1 log=$2; shift 2
-  setsid "$@" >"$log" 2>&1 </dev/null & local pid=$!
-  sleep 0.05; echo "$pid $(starttime "$pid")" >"$PIDDIR/$name"; }
-wait_for() { # wait_for SECONDS DESC CMD...
-  local end=$(( $(date +%s) + $1 )) desc=$2; shift 2
-  while [ "$(date +%s)" -lt "$end" ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.3; done
-  echo "timeout after ${1:-?}s waiting for $desc" >&2; return 1; }
 port_owner() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2 || true; }
 owned_by_lab() { # PID: the process refers to this lab's run dir (cmdline or environment)
   { tr '\0' '\n' </proc/"$1"/cmdline; tr '\0' '\n' </proc/"$1"/environ; } 2>/dev/null | grep -qF -- "$RUN/"; }
@@ -349,24 +336,6 @@ summary() {
     "$(iptables-save 2>/dev/null | grep -c neutron)" "$(ip6tables-save 2>/dev/null | grep -c neutron)" \
     "$( (ebtables -t nat -L; ebtables -t filter -L) 2>/dev/null | grep -c neutron)" \
     "$(ipset list -n 2>/dev/null | wc -l)" "$(ipset list -n 2>/dev/null | grep -c '^NI')" "$pids"; }
-descendants() { # PID -> PID and all its descendants (su/setsid children leave the process group)
-  ps -eo pid=,ppid= | awk -v r="$1" '{p[$1]=$2} END{k[r]=1; do {c=0; for (x in p) if (!(x in k) && (p[x] in k)) {k[x]=1; c=1}} while (c); for (x in k) print x}'; }
-stop_pid() { # stop_pid NAME [TIMEOUT]: SIGTERM the process group (+ descendants in other groups),
-  # SIGKILL what is left after TIMEOUT; zombies (state Z) count as gone
-  local name=$1 t=${2:-20} pid; pid=$(lab_pid "$name") || { rm -f "$PIDDIR/$name"; return 0; }
-  local pg set p; pg=$(ps -o pgid= -p "$pid" | tr -d ' ')
-  set=$( { descendants "$pid"; [ "$pg" = "$pid" ] && ps -eo pid=,pgid= | awk -v g="$pid" '$2==g{print $1}'; } | sort -u)
-  if [ "$pg" = "$pid" ]; then kill -TERM -- "-$pid" 2>/dev/null; fi
-  for p in $set; do kill -TERM "$p" 2>/dev/null; done
-  local end=$(( $(date +%s) + t )) left
-  while :; do
-    left=; for p in $set; do alive "$p" && left="$left $p"; done
-    [ -z "$left" ] && break
-    [ "$(date +%s)" -ge "$end" ] && break
-    sleep 0.2; done
-  if [ -n "$left" ]; then kill -KILL $left 2>/dev/null; echo "stopped $name ($pid), SIGKILL for:$left"
-  else echo "stopped $name ($pid, $(wc -w <<<"$set") processes)"; fi
-  rm -f "$PIDDIR/$name"; }
 do_down() {
   [ "$(id -u)" = 0 ] || { echo "lab.sh must run as root" >&2; exit 1; }
   mkdir -p "$PIDDIR"
@@ -421,6 +390,11 @@ do_status() {
   elif [ -f "$KUBE_SH" ]; then
     bash "$KUBE_SH" status </dev/null 2>&1 | sed -e '/^\[kube\]/!s/^/[kube] /' -e 's/^/  /'; [ "${PIPESTATUS[0]}" = 0 ] || ok=1
   else echo "  kube: part missing ($KUBE_SH)"; ok=1; fi
+  local part
+  for part in ovs keystone; do     # optional parts: reported when they were brought up
+    [ -f "$STATE/$part.env" ] || continue
+    bash "$LAB/$part.sh" status </dev/null 2>&1 | sed -e "s/^/  [$part] /"; [ "${PIPESTATUS[0]}" = 0 ] || ok=1
+  done
   if [ -f "$ENV_FILE" ]; then echo "  env: $ENV_FILE ($(grep -c '^export' "$ENV_FILE") variables)"
   else echo "  env: $ENV_FILE absent (lab not up)"; ok=1; fi
   [ $ok = 0 ] && echo "lab status: UP" || echo "lab status: NOT (fully) up"

@@ -30,6 +30,7 @@ RUN=$STATE/run
 OVS_RUN=$RUN/ovs
 LOGDIR=$RUN/log
 PIDDIR=$OVS_RUN/pids
+. "$LAB/lib/proc.sh"   # alive, lab_pid, daemon, wait_for, stop_pid
 ETC=$RUN/etc/ovs
 TPL=$LAB/ovs
 ENV_FILE=$STATE/ovs.env
@@ -56,17 +57,6 @@ VSCTL=(ovs-vsctl --timeout=10 --db=unix:$OVS_SOCK)
 T0=$(date +%s.%N); TL=$T0
 mark() { local t; t=$(date +%s.%N)
   awk -v t="$t" -v l="$TL" -v z="$T0" -v m="$*" 'BEGIN{printf "[+%6.1fs %6.1fs] %s\n", t-l, t-z, m}'; TL=$t; }
-alive() { local s; s=$(awk '/^State:/{print $2}' /proc/"$1"/status 2>/dev/null) && [ "$s" != Z ]; }
-starttime() { awk '{print $22}' /proc/"$1"/stat 2>/dev/null; }
-lab_pid() { local f=$PIDDIR/$1 pid st; [ -f "$f" ] || return 1; read -r pid st <"$f" || return 1
-  [ -n "$pid" ] && alive "$pid" && [ "$(starttime "$pid")" = "$st" ] && echo "$pid"; }
-daemon() { # daemon NAME LOG CMD... : detached, own session; records "pid starttime"
-  local name=$1 log=$2; shift 2
-  setsid "$@" >"$log" 2>&1 </dev/null & local pid=$!
-  sleep 0.05; echo "$pid $(starttime "$pid")" >"$PIDDIR/$name"; }
-wait_for() { local end=$(( $(date +%s) + $1 )) desc=$2; shift 2
-  while [ "$(date +%s)" -lt "$end" ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.3; done
-  echo "timeout after $1 s waiting for $desc" >&2; return 1; }
 render() { # render TEMPLATE.in -> $ETC/TEMPLATE
   sed -e "s#@RUN@#$RUN#g; s#@OVS_HOST@#$OVS_HOST#g; s#@NEUTRON_OVN_PORT@#$NEUTRON_OVN_PORT#g" \
       -e "s#@DB_PORT@#$DB_PORT#g; s#@OVSDB_TCP_PORT@#$OVSDB_TCP_PORT#g; s#@SHIM_DIR@#$LAB/neutron/bin#g" \
@@ -261,18 +251,6 @@ do_up() {
 }
 
 # ------------------------------------------------------------------ down
-stop_pid() { # stop_pid NAME [TIMEOUT]: TERM the process group + descendants, KILL after TIMEOUT
-  local name=$1 t=${2:-20} pid; pid=$(lab_pid "$name") || { rm -f "$PIDDIR/$name"; return 0; }
-  local set p left
-  set=$( { ps -eo pid=,ppid= | awk -v r="$pid" '{p[$1]=$2} END{k[r]=1; do {c=0; for (x in p)
-           if (!(x in k) && (p[x] in k)) {k[x]=1; c=1}} while (c); for (x in k) print x}';
-         ps -eo pid=,pgid= | awk -v g="$pid" '$2==g{print $1}'; } | sort -u)
-  kill -TERM -- "-$pid" 2>/dev/null; for p in $set; do kill -TERM "$p" 2>/dev/null; done
-  local end=$(( $(date +%s) + t ))
-  while :; do left=; for p in $set; do alive "$p" && left="$left $p"; done
-    [ -z "$left" ] || [ "$(date +%s)" -ge "$end" ] && break; sleep 0.2; done
-  [ -n "$left" ] && kill -KILL $left 2>/dev/null
-  echo "stopped $name ($pid)"; rm -f "$PIDDIR/$name"; }
 do_down() {
   [ "$(id -u)" = 0 ] || fail "ovs.sh must run as root"
   mkdir -p "$PIDDIR"
