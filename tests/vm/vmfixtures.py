@@ -19,18 +19,19 @@ Neutron-dict -> skynet.model conversion; the datapath work is real.
 
 import copy
 import json
-import multiprocessing
 import os
 import random
 import select
 import subprocess
 import time
-import traceback
 import uuid
 
 import pytest
 
 from skynet import model
+from tests.functional import datapath_fixtures as fx
+from tests.functional.datapath_fixtures import (  # noqa: F401 (re-exported)
+    ip_json, netns_path, ping, rand_hex, World)
 
 IN_VM = os.environ.get("VMRUN_IN_VM") == "1"
 NETNS_DIR = "/var/run/netns"
@@ -58,13 +59,6 @@ def ip(*args, check=True):
     return run("ip", *args, check=check)
 
 
-def ip_json(*args):
-    res = ip("-j", *args, check=False)
-    if res.returncode or not res.stdout.strip():
-        return []
-    return json.loads(res.stdout)
-
-
 def _ns(ns):
     return ("-n", ns) if ns else ()
 
@@ -79,77 +73,13 @@ def link_names(ns):
     return {lk["ifname"] for lk in ip_json(*_ns(ns), "link", "show")}
 
 
-def netns_path(name):
-    return os.path.join(NETNS_DIR, name)
-
-
-def rand_hex(n=6):
-    return "%0*x" % (n, random.getrandbits(4 * n))
-
-
-def ping(ns, addr, count=1, wait=2, tries=3):
-    for _ in range(tries):
-        res = run("ip", "netns", "exec", ns, "ping", "-c", str(count),
-                  "-W", str(wait), addr, check=False)
-        if res.returncode == 0:
-            return True
-    return False
-
-
-class World:
-    """Namespaces of one test; ``cleanup()`` removes them (and their links)."""
-
-    def __init__(self):
-        self.namespaces = []
-
-    def netns(self, prefix="vmt-"):
-        name = prefix + rand_hex(8)
-        ip("netns", "add", name)
-        self.namespaces.append(name)
-        ip("-n", name, "link", "set", "lo", "up")
-        return name
-
-    def veth(self, ns_a, name_a, ns_b, name_b, mtu=1500):
-        ip("link", "add", name_a, "netns", ns_a, "mtu", str(mtu), "type",
-           "veth", "peer", "name", name_b, "mtu", str(mtu), "netns", ns_b)
-        ip("-n", ns_a, "link", "set", name_a, "up")
-        ip("-n", ns_b, "link", "set", name_b, "up")
-
-    def cleanup(self):
-        for name in reversed(self.namespaces):
-            ip("netns", "del", name, check=False)
-        self.namespaces = []
-
-
 # ------------------------------------------------------------- node child
 
-def _child(conn, node, func, args, kwargs):
-    try:
-        from pyroute2 import netns as pr_netns
-        pr_netns.setns(netns_path(node), flags=0)
-        conn.send(("ok", func(*args, **kwargs)))
-    except BaseException as e:      # noqa: B902 - report everything
-        conn.send(("err", "%s: %s" % (type(e).__name__, e),
-                   traceback.format_exc()))
-    finally:
-        conn.close()
-
-
 def in_node(node, func, *args, **kwargs):
-    """Run ``func`` in a forked child inside netns ``node``; return/raise."""
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, node, func, args, kwargs))
-    proc.start()
-    child.close()
-    if not parent.poll(120):
-        proc.kill()
-        raise AssertionError("child in node netns %s timed out" % node)
-    msg = parent.recv()
-    proc.join(30)
-    if msg[0] == "ok":
-        return msg[1]
-    raise AssertionError("in node %s: %s\n%s" % (node, msg[1], msg[2]))
+    """Run ``func`` in a forked child inside netns ``node``; return/raise
+    (a longer wait than on the host: the VM is emulated)."""
+    return fx.join_in_node(fx.start_in_node(node, func, *args, **kwargs),
+                           timeout=120)
 
 
 # ------------------------------------------------------------- capture
