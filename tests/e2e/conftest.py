@@ -169,6 +169,19 @@ class Pod:
         flag = "-6" if ":" in addr else "-4"
         return self.sh("ping", flag, "-c", str(count), "-W", "2", addr).returncode == 0
 
+    def serve_http(self, port):
+        """An HTTP server on this pod's IPv4 address (kill() it after)."""
+        return subprocess.Popen(
+            ["ip", "netns", "exec", self.name, sys.executable, "-m",
+             "http.server", str(port), "--bind", self.ip(4)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def connects(self, addr, port):
+        """Does a TCP connection from this pod to addr:port succeed (3 s)?"""
+        code = ("import socket,sys; s=socket.socket(); s.settimeout(3); "
+                "sys.exit(s.connect_ex((%r, %d)))" % (addr, port))
+        return self.sh(sys.executable, "-c", code).returncode == 0
+
     def cni(self, command, **kw):
         return cni(command, self.netconf, self.path, self.cid, self.ifname,
                    self.pod, **kw)

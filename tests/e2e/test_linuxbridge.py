@@ -6,7 +6,6 @@ import ipaddress
 import json
 import socket
 import subprocess
-import sys
 import time
 import uuid
 
@@ -131,34 +130,21 @@ def test_flat_pods_ping_each_other_and_the_physical_host(lab, pods):
     assert a.ping(lab["SKYNET_PHYS_HOST_IP"])
 
 
-def _serve(pod, port):
-    return subprocess.Popen(
-        ["ip", "netns", "exec", pod.name, sys.executable, "-m", "http.server",
-         str(port), "--bind", pod.ip(4)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _connects(client, addr, port):
-    code = ("import socket,sys; s=socket.socket(); s.settimeout(3); "
-            "sys.exit(s.connect_ex((%r, %d)))" % (addr, port))
-    return client.sh(sys.executable, "-c", code).returncode == 0
-
-
 def test_restrictive_security_group_allows_80_blocks_81(lab, pods):
     server = pods.add({"skynet/security_group_ids": lab["SKYNET_SG_RESTRICTED"]})
     client = pods.add()
     for p in (server, client):
         wait_port_active(_port_of(p)["id"])
-    procs = [_serve(server, 80), _serve(server, 81)]
+    procs = [server.serve_http(80), server.serve_http(81)]
     try:
         wait_until(lambda: server.sh("ss", "-ltn").stdout.count("LISTEN") >= 2,
                    timeout=15, what="http servers on 80 and 81")
         # the agent applies SG rules ~1 s after ACTIVE: poll for the block
         deadline = time.monotonic() + 20
-        while _connects(client, server.ip(4), 81) and time.monotonic() < deadline:
+        while client.connects(server.ip(4), 81) and time.monotonic() < deadline:
             time.sleep(1)
-        assert _connects(client, server.ip(4), 80)
-        assert not _connects(client, server.ip(4), 81)
+        assert client.connects(server.ip(4), 80)
+        assert not client.connects(server.ip(4), 81)
         assert not client.ping(server.ip(4), count=1)
     finally:
         for proc in procs:

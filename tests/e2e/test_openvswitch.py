@@ -137,19 +137,6 @@ def ml2ovs(lab):
     return Neutron(lab["SKYNET_NEUTRON_URL"])
 
 
-def _serve(pod, port):
-    return subprocess.Popen(
-        ["ip", "netns", "exec", pod.name, sys.executable, "-m", "http.server",
-         str(port), "--bind", pod.ip(4)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _connects(client, addr, port):
-    code = ("import socket,sys; s=socket.socket(); s.settimeout(3); "
-            "sys.exit(s.connect_ex((%r, %d)))" % (addr, port))
-    return client.sh(sys.executable, "-c", code).returncode == 0
-
-
 def _http_ok(client, addr, port):
     code = ("import urllib.request,sys; "
             "r=urllib.request.urlopen('http://%s:%d/', timeout=5); "
@@ -159,19 +146,19 @@ def _http_ok(client, addr, port):
 
 
 def assert_sg_80_allowed_81_blocked(server, client):
-    procs = [_serve(server, 80), _serve(server, 81)]
+    procs = [server.serve_http(80), server.serve_http(81)]
     try:
         wait_until(lambda: server.sh("ss", "-ltn").stdout.count("LISTEN") >= 2,
                    timeout=15, what="http servers on 80 and 81")
         # rules land a moment after ACTIVE: poll for the block
         deadline = time.monotonic() + 20
-        while _connects(client, server.ip(4), 81) and \
+        while client.connects(server.ip(4), 81) and \
                 time.monotonic() < deadline:
             time.sleep(1)
         # a whole HTTP exchange: TCP data, not just the handshake (the
         # userspace datapath breaks TCP when TX checksum offload is on)
         assert _http_ok(client, server.ip(4), 80)
-        assert not _connects(client, server.ip(4), 81)
+        assert not client.connects(server.ip(4), 81)
         assert not client.ping(server.ip(4), count=1)
     finally:
         for proc in procs:
