@@ -390,15 +390,15 @@ class SkynetBench:
         return {
             "cniVersion": "1.0.0", "name": self.name, "type": "skynet",
             "neutron": {"neutron_url": lab["SKYNET_NEUTRON_URL"],
-                        "default_network_id": lab["SKYNET_NET_VXLAN"],
+                        "default_network_id": self.ctx.network_id,
                         "default_security_group_ids": lab["SKYNET_SG_OPEN"],
                         "external_router_gateway_ip": ROUTER_IP,
                         "service_cluster_ip_cidr": SERVICE_CIDR, "timeout": 20},
-            "plugin": {"plugin_type": "linuxbridge", "trunk_nic": lab["SKYNET_TRUNK_NIC"],
+            "plugin": {"plugin_type": self.ctx.datapath, "trunk_nic": lab["SKYNET_TRUNK_NIC"],
                        "tunnel_nic": lab["SKYNET_TUNNEL_NIC"]},
             "kubernetes": {"kubeconfig": lab["SKYNET_KUBECONFIG"]},
             "log_level": "info", "log_file": log_file,
-            "node_name": lab["SKYNET_NODE_NAME"],
+            "node_name": self.ctx.bind_host,
             "state_dir": os.path.join(self.tmp, "skynet-state"),
         }
 
@@ -537,14 +537,14 @@ class RawNeutronBench:
     def body(self, item):
         lab = self.ctx.lab
         return {"port": {
-            "network_id": lab["SKYNET_NET_VXLAN"],
+            "network_id": self.ctx.network_id,
             "name": "skynet-bench-raw-%s-%s" % (self.ctx.run_id, item.name),
             "description": json.dumps({"pod": "default/" + item.name, "uid": item.cid,
                                        "cid": item.cid, "if": "eth0"},
                                       separators=(",", ":")),
             "device_owner": RAW_DEVICE_OWNER,
             "device_id": str(uuid.uuid4()),
-            "binding:host_id": lab["SKYNET_NODE_NAME"],
+            "binding:host_id": self.ctx.bind_host,
             "security_groups": [lab["SKYNET_SG_OPEN"]],
             "tags": [TAG_BENCH, "skynet-bench-run:" + self.ctx.run_id,
                      "skynet-cid:" + item.cid[:49], "skynet-if:eth0"],
@@ -645,6 +645,19 @@ class Context:
         self.args = args
         self.run_id = uuid.uuid4().hex[:6]
         self.tmp = tempfile.mkdtemp(prefix="skynet-bench-")
+        # where the ports go: the datapath under test, its network, and the
+        # host Neutron binds them to (ML2/OVS: the OVS agent's host)
+        self.datapath = args.datapath
+        if args.datapath == "openvswitch":
+            from labsupport import lab_env      # on sys.path since main()
+            ovs = lab_env(os.path.join(REPO, ".lab", "ovs.env"))
+            if ovs is None:
+                raise SystemExit("--datapath openvswitch needs the OVS lab: LAB_OVS=1 tox -e lab")
+            self.network_id = ovs["SKYNET_OVS_NET_VXLAN"]
+            self.bind_host = ovs["SKYNET_OVS_NODE_NAME"]
+        else:
+            self.network_id = lab["SKYNET_NET_VXLAN"]
+            self.bind_host = lab["SKYNET_NODE_NAME"]
         self.janitor = Janitor()
         self.stop = threading.Event()
 
@@ -967,8 +980,9 @@ def build_rows(res, width):
 def print_report(res, width):
     headers = ["", "skynet", "bridge+host-local", "raw Neutron", "target", ""]
     print()
-    print("skynet bench  run %s  N=%d  width=%d  %s  %d CPUs  load %s -> %s  (wall %.0fs)" % (
-        res["run_id"], res["n"], width, res["started"], res["cpus"], res.get("load_start", "?"),
+    print("skynet bench  run %s  datapath %s  N=%d  width=%d  %s  %d CPUs  load %s -> %s  (wall %.0fs)" % (
+        res["run_id"], res.get("datapath", "linuxbridge"), res["n"], width, res["started"],
+        res["cpus"], res.get("load_start", "?"),
         res.get("load_end", "?"), res.get("wall_s") or 0))
     if res.get("interrupted"):
         print("INTERRUPTED: partial figures")
@@ -1019,6 +1033,8 @@ def parse_args(argv=None):
     p.add_argument("--version-runs", type=int, default=30, help="VERSION / python runs")
     p.add_argument("--only", action="append", choices=("skynet", "bridge", "raw", "process"),
                    help="run only these parts (repeatable); default: all")
+    p.add_argument("--datapath", choices=("linuxbridge", "openvswitch"), default="linuxbridge",
+                   help="skynet's datapath driver (openvswitch needs LAB_OVS=1)")
     p.add_argument("--profile", action="store_true",
                    help="also cProfile one in-process ADD (imports included) and print it")
     p.add_argument("--json", help="where to write the figures (default .lab/bench-<ts>.json)")
@@ -1050,7 +1066,7 @@ def main(argv=None):
     kube = KubeClient(env=lab)
     ctx = Context(lab, kube, args)
     started = datetime.datetime.now(datetime.timezone.utc)
-    res = {"run_id": ctx.run_id, "n": args.n, "width": args.width,
+    res = {"run_id": ctx.run_id, "datapath": args.datapath, "n": args.n, "width": args.width,
            "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"), "cpus": os.cpu_count(),
            "python": sys.version.split()[0], "skynet": None, "subjects": {},
            "api_calls": {}, "process": None, "load_start": _load()}
