@@ -399,3 +399,74 @@ def test_ovn_del_removes_ovs_port_and_neutron_port_twice(ovn_env, pods,
     assert tap not in ovs_ports(ovn_env["SKYNET_OVN_BRIDGE"])
     assert ovn.ports_of(p) == []
     assert p.cni("DEL").ok
+
+
+@pytest.fixture
+def ovn_provider_net(ovn_env, ovn):
+    """A flat or vlan network on physnet1 of the OVN server (its own
+    database: VLAN 100 is free there), deleted after the test."""
+    from tests.labsupport import neutron_delete, neutron_post
+    made = []
+
+    def make(network_type, cidr, segmentation_id=None):
+        body = {"name": "skynet-e2e-ovn-" + network_type,
+                "provider:network_type": network_type,
+                "provider:physical_network": "physnet1"}
+        if segmentation_id:
+            body["provider:segmentation_id"] = segmentation_id
+        net = neutron_post("networks", {"network": body}, env=ovn.env)["network"]
+        made.append(net["id"])
+        prefix = cidr.rsplit(".", 1)[0]
+        subnet = {"network_id": net["id"], "ip_version": 4, "cidr": cidr,
+                  "allocation_pools": [{"start": prefix + ".10",
+                                        "end": prefix + ".200"}]}
+        neutron_post("subnets", {"subnet": subnet}, env=ovn.env)
+        return net
+    yield make
+    for net_id in made:
+        for port in ovn.get("ports", network_id=net_id)["ports"]:
+            neutron_delete("ports/" + port["id"], env=ovn.env)
+        neutron_delete("networks/" + net_id, env=ovn.env)
+
+
+OVN_PHYS_NIC = "nlab-ovphys1"       # br-ovnphys' uplink, its peer in nlab-phys
+
+
+def test_ovn_vlan_pod_sends_8021q_frames_out_of_the_physical_bridge(
+        ovn_env, pods, ovn_netconf, ovn, ovn_provider_net):
+    net = ovn_provider_net("vlan", "10.41.0.0/24", segmentation_id=100)
+    conf = ovn_netconf()
+    conf["neutron"]["default_network_id"] = net["id"]
+    p = pods.add(netconf=conf)
+    port = ovn.port_of(p)
+    ovn.wait_active(port["id"])
+    dump = subprocess.Popen(
+        ["ip", "netns", "exec", ovn_env["SKYNET_OVS_PHYS_NETNS"], "timeout",
+         "15", "tcpdump", "-nn", "-e", "-l", "-c", "2", "-i", OVN_PHYS_NIC,
+         "ether src %s and vlan 100" % port["mac_address"]],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)     # tcpdump attached
+        p.ping("10.41.0.250", count=3)       # nobody there: ARP broadcasts
+        out, err = dump.communicate(timeout=20)
+    finally:
+        if dump.poll() is None:
+            dump.kill()
+    assert "802.1Q" in out and "vlan 100" in out, (out, err)
+
+
+def test_ovn_flat_pod_reaches_host_on_the_physical_network(
+        ovn_env, pods, ovn_netconf, ovn, ovn_provider_net):
+    net = ovn_provider_net("flat", "10.42.0.0/24")
+    ns = ovn_env["SKYNET_OVS_PHYS_NETNS"]
+    subprocess.run(["ip", "-n", ns, "addr", "add", "10.42.0.254/24", "dev",
+                    OVN_PHYS_NIC], check=True)
+    try:
+        conf = ovn_netconf()
+        conf["neutron"]["default_network_id"] = net["id"]
+        p = pods.add(netconf=conf)
+        ovn.wait_active(ovn.port_of(p)["id"])
+        assert p.ping("10.42.0.254", count=3)
+    finally:
+        subprocess.run(["ip", "-n", ns, "addr", "del", "10.42.0.254/24",
+                        "dev", OVN_PHYS_NIC])

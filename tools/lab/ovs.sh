@@ -181,6 +181,10 @@ s_ovn() {
     made controller
   fi
   wait_for 30 "OVN chassis $HOST" chassis_up || exit 1
+  # neutron Zed's OVN driver reads the chassis' physnets from Chassis external_ids, OVN 23.03
+  # writes them to other_config only: without this, flat/vlan ports end up binding_failed
+  ovn-sbctl --timeout=5 --db=tcp:127.0.0.1:6642 set Chassis "$HOST" \
+    external_ids:ovn-bridge-mappings=physnet1:br-ovnphys || fail "chassis bridge mappings"
   wait_for 30 "br-ovn" "${VSCTL[@]}" br-exists br-ovn || exit 1
   mark "ovn: northd + NB/SB (tcp 127.0.0.1:6641/6642), ovn-controller, chassis $HOST"
 
