@@ -150,6 +150,14 @@ def in_node(node, func, *args, **kwargs):
     return join_in_node(start_in_node(node, func, *args, **kwargs))
 
 
+def plug_pod(drv, vif, pod_path, ifname="eth0"):
+    """What the core does on ADD: the driver's plug, then addresses/routes."""
+    from skynet.linux import ip_lib
+    drv.plug(vif, pod_path, ifname)
+    ip_lib.configure_container(pod_path, ifname, vif)
+    return vif.host_ifname
+
+
 # ------------------------------------------------------------- model
 
 def net_id():

@@ -17,19 +17,6 @@ from tests.functional import datapath_fixtures as fx
 pytestmark = fx.requires_root
 
 
-@pytest.fixture
-def world(request):
-    w = fx.World()
-    request.addfinalizer(w.cleanup)
-    return w
-
-
-def plug_pod(drv, vif, pod_path, ifname="eth0"):
-    drv.plug(vif, pod_path, ifname)
-    ip_lib.configure_container(pod_path, ifname, vif)
-    return vif.host_ifname
-
-
 def unplug(drv, vif, pod_path, ifname="eth0"):
     drv.unplug(vif, pod_path, ifname)
 
@@ -80,7 +67,7 @@ def test_flat_two_pods_and_phys_host(world):
         pod = world.netns()
         vif = fx.make_vif(network, "10.251.%d.%d/24" % (x, n),
                           "fd00:251:%x::%d/64" % (x, n), routes_for(x))
-        tap = fx.in_node(node, plug_pod, drv, vif, fx.netns_path(pod))
+        tap = fx.in_node(node, fx.plug_pod, drv, vif, fx.netns_path(pod))
         assert tap == lb.tap_name(vif.port_id)
         vif.host_ifname = tap
         pods.append(pod)
@@ -160,7 +147,7 @@ def test_vxlan_two_pods_and_remote_vtep(world):
         pod = world.netns()
         vif = fx.make_vif(network, "10.251.%d.%d/24" % (z, n),
                           "fd00:251:%x::%d/64" % (z, n))
-        fx.in_node(node, plug_pod, drv, vif, fx.netns_path(pod))
+        fx.in_node(node, fx.plug_pod, drv, vif, fx.netns_path(pod))
         pods.append(pod)
 
     name = "vxlan-%d" % network.segmentation_id
@@ -217,7 +204,7 @@ def test_vxlan_accepts_agent_created_devices(world):
     fx.ip("-n", node, "link", "set", name, "master", brq)
     pod = world.netns()
     vif = fx.make_vif(network, "10.251.%d.11/24" % z)
-    fx.in_node(node, plug_pod, vxlan_driver(), vif, fx.netns_path(pod))
+    fx.in_node(node, fx.plug_pod, vxlan_driver(), vif, fx.netns_path(pod))
     assert link(node, lb.tap_name(vif.port_id))["master"] == brq
     br = link(node, brq)
     assert br["linkinfo"]["info_data"]["forward_delay"] == 0
@@ -234,7 +221,7 @@ def test_vxlan_refuses_mismatching_device(world):
     pod = world.netns()
     vif = fx.make_vif(network, "10.251.%d.11/24" % z)
     with pytest.raises(exceptions.DatapathError) as ei:
-        fx.in_node(node, plug_pod, vxlan_driver(), vif, fx.netns_path(pod))
+        fx.in_node(node, fx.plug_pod, vxlan_driver(), vif, fx.netns_path(pod))
     assert "dstport 8472 != 4789" in str(ei.value)
     assert link(node, lb.tap_name(vif.port_id)) is None
     assert link_names(pod) == {"lo"}
@@ -256,7 +243,7 @@ def test_eight_concurrent_plugs_into_new_network(world, ntype):
 
     def racer(vif, path):
         barrier.wait(30)
-        return plug_pod(drv, vif, path)
+        return fx.plug_pod(drv, vif, path)
 
     jobs = []
     for n in range(8):
@@ -284,7 +271,7 @@ def test_unplug_idempotent_and_after_netns_deleted(world):
     drv = flat_driver()
     pod = world.netns()
     vif = fx.make_vif(network, "10.251.%d.11/24" % x)
-    fx.in_node(node, plug_pod, drv, vif, fx.netns_path(pod))
+    fx.in_node(node, fx.plug_pod, drv, vif, fx.netns_path(pod))
     fx.ip("netns", "del", pod)
     world.namespaces.remove(pod)
     for _ in range(2):
@@ -301,7 +288,7 @@ def test_failed_plug_bad_mtu_leaves_no_veth(world):
     pod = world.netns()
     vif = fx.make_vif(network, "10.251.%d.11/24" % x)
     with pytest.raises(exceptions.DatapathError) as ei:
-        fx.in_node(node, plug_pod, flat_driver(), vif, fx.netns_path(pod))
+        fx.in_node(node, fx.plug_pod, flat_driver(), vif, fx.netns_path(pod))
     assert lb.tap_name(vif.port_id) in str(ei.value)
     assert link(node, lb.tap_name(vif.port_id)) is None
     assert link_names(pod) == {"lo"}
@@ -315,7 +302,7 @@ def test_failed_plug_bogus_trunk_leaves_nothing(world):
     drv = lb.LinuxBridgeDriver(fx.lb_conf(),
                                fx.datapath_conf(trunk_nic="nosuchnic0"))
     with pytest.raises(exceptions.DatapathError) as ei:
-        fx.in_node(node, plug_pod, drv, vif, fx.netns_path(pod))
+        fx.in_node(node, fx.plug_pod, drv, vif, fx.netns_path(pod))
     assert "trunk_nic nosuchnic0 does not exist" in str(ei.value)
     assert link_names(node) == {"lo", "trunk0"}
     assert link_names(pod) == {"lo"}
@@ -353,7 +340,7 @@ def test_vlan_without_8021q_fails_clearly_and_leaks_nothing(world):
     pod = world.netns()
     vif = fx.make_vif(network, "10.251.%d.11/24" % x)
     with pytest.raises(exceptions.DatapathError) as ei:
-        fx.in_node(node, plug_pod, flat_driver(), vif, fx.netns_path(pod))
+        fx.in_node(node, fx.plug_pod, flat_driver(), vif, fx.netns_path(pod))
     assert "802.1Q" in str(ei.value) and "trunk0.100" in str(ei.value)
     assert link_names(node) == {"lo", "trunk0"}
     assert link_names(pod) == {"lo"}
@@ -374,7 +361,7 @@ def test_vlan_datapath(world):
                             segmentation_id=100)
     pod = world.netns()
     vif = fx.make_vif(network, "10.251.%d.11/24" % x)
-    fx.in_node(node, plug_pod, flat_driver(), vif, fx.netns_path(pod))
+    fx.in_node(node, fx.plug_pod, flat_driver(), vif, fx.netns_path(pod))
     assert link(node, "trunk0.100")["master"] == lb.bridge_name(network.id)
     assert fx.ping(pod, "10.251.%d.253" % x)
 
@@ -387,7 +374,7 @@ def test_check_detects_broken_wiring(world):
     path = fx.netns_path(pod)
     vif = fx.make_vif(network, "10.251.%d.11/24" % x,
                       "fd00:251:%x::11/64" % x, routes_for(x))
-    fx.in_node(node, plug_pod, drv, vif, path)
+    fx.in_node(node, fx.plug_pod, drv, vif, path)
     fx.in_node(node, driver_check, drv, vif, path)
 
     fx.ip("-n", pod, "route", "del", "198.51.100.7/32")
@@ -426,7 +413,7 @@ def test_proc_pid_netns_path(world):
                 continue
             break
         vif = fx.make_vif(network, "10.251.%d.11/24" % x)
-        fx.in_node(node, plug_pod, flat_driver(), vif, path)
+        fx.in_node(node, fx.plug_pod, flat_driver(), vif, path)
         assert link(pod, "eth0")["address"] == vif.mac_address
         assert ip_lib.container_link_info(path, "eth0")["mac"] == \
             vif.mac_address

@@ -13,19 +13,6 @@ from tests.functional import datapath_fixtures as fx
 pytestmark = fx.requires_root
 
 
-@pytest.fixture
-def world(request):
-    w = fx.World()
-    request.addfinalizer(w.cleanup)
-    return w
-
-
-def plug_pod(drv, vif, pod_path, ifname="eth0"):
-    drv.plug(vif, pod_path, ifname)
-    ip_lib.configure_container(pod_path, ifname, vif)
-    return vif.host_ifname
-
-
 def names(ns):
     return {lk["ifname"] for lk in fx.ip_json("-n", ns, "link", "show")}
 
@@ -49,7 +36,7 @@ def test_flat_two_pods_ping(world):
         vif = fx.make_vif(network, "10.251.%d.%d/24" % (x, n),
                           "fd00:251:%x::%d/64" % (x, n),
                           [model.Route("0.0.0.0/0", "10.251.%d.254" % x)])
-        assert fx.in_node(node, plug_pod, drv, vif,
+        assert fx.in_node(node, fx.plug_pod, drv, vif,
                           fx.netns_path(pod)) is None
         eth0 = fx.ip_json("-n", pod, "-d", "link", "show", "eth0")[0]
         assert eth0["address"] == vif.mac_address
@@ -79,7 +66,7 @@ def test_bad_mtu_leaves_nothing(world):
     pod = world.netns()
     vif = fx.make_vif(network, "10.251.%d.11/24" % x)
     with pytest.raises(exceptions.DatapathError, match="MTU 9000"):
-        fx.in_node(node, plug_pod, drv, vif, fx.netns_path(pod))
+        fx.in_node(node, fx.plug_pod, drv, vif, fx.netns_path(pod))
     assert names(pod) == {"lo"}
     assert names(node) == {"lo", "trunk0"}
 
@@ -93,7 +80,7 @@ def test_vlan_without_8021q_fails_clearly_and_leaks_nothing(world):
     pod = world.netns()
     vif = fx.make_vif(network, "10.251.%d.11/24" % x)
     with pytest.raises(exceptions.DatapathError, match="802.1Q"):
-        fx.in_node(node, plug_pod, drv, vif, fx.netns_path(pod))
+        fx.in_node(node, fx.plug_pod, drv, vif, fx.netns_path(pod))
     assert names(pod) == {"lo"}
     assert names(node) == {"lo", "trunk0"}
 
@@ -113,5 +100,5 @@ def test_vlan_datapath(world):
                             segmentation_id=101)
     pod = world.netns()
     vif = fx.make_vif(network, "10.251.%d.11/24" % x)
-    fx.in_node(node, plug_pod, drv, vif, fx.netns_path(pod))
+    fx.in_node(node, fx.plug_pod, drv, vif, fx.netns_path(pod))
     assert fx.ping(pod, "10.251.%d.253" % x)

@@ -13,13 +13,6 @@ from tests.functional import datapath_fixtures as fx
 pytestmark = fx.requires_root
 
 
-@pytest.fixture
-def world(request):
-    w = fx.World()
-    request.addfinalizer(w.cleanup)
-    return w
-
-
 def test_ip_lib_missing_netns():
     path = "/var/run/netns/skt-nonexistent-%s" % fx.rand_hex()
     with pytest.raises(exceptions.ContainerUnknown, match="does not exist"):

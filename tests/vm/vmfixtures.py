@@ -31,7 +31,7 @@ import pytest
 from skynet import model
 from tests.functional import datapath_fixtures as fx
 from tests.functional.datapath_fixtures import (  # noqa: F401 (re-exported)
-    ip_json, netns_path, ping, rand_hex, World)
+    ip_json, netns_path, ping, plug_pod, rand_hex, World)
 
 IN_VM = os.environ.get("VMRUN_IN_VM") == "1"
 NETNS_DIR = "/var/run/netns"
@@ -185,14 +185,6 @@ def load_datapath(name, trunk_nic=None, **driver_opts):
     for key, value in driver_opts.items():
         conf.set_override(key, value, group="datapath_%s" % name)
     return drv
-
-
-def plug_pod(drv, vif, pod_path, ifname="eth0"):
-    """What the core does on ADD: plug, then address the pod interface."""
-    from skynet.linux import ip_lib
-    drv.plug(vif, pod_path, ifname)
-    ip_lib.configure_container(pod_path, ifname, vif)
-    return vif.host_ifname
 
 
 def save_result(name, lines):
