@@ -50,6 +50,7 @@ def configure(netconf, conf=CONF):
     for group, option, value in netconf.overrides:
         conf.set_override(option, value,
                           group=None if group == "DEFAULT" else group)
+    skynet_conf.check_values(conf)
     conf.set_override("use_stderr", not conf.log_file)
     logging.setup(conf, "skynet")
     import logging as std_logging

@@ -10,6 +10,7 @@
   [security]     security backends
 """
 
+import re
 import socket
 
 from keystoneauth1 import loading as ks_loading
@@ -147,3 +148,32 @@ def register_opts(conf=cfg.CONF):
     conf.set_default("timeout", NEUTRON_TIMEOUT, group=NEUTRON_GROUP)
     conf.set_default("service_type", "network", group=NEUTRON_GROUP)
     logging.register_options(conf)
+
+
+_BAD_VALUE = re.compile(r"'([^']*)'\s*$")
+
+
+def check_values(conf, group=None):
+    """Read every option (of ``group``, or all) now, so that a bad value in
+    skynet.conf is a configuration error naming the option -- not an
+    exception from deep inside the first code that reads it."""
+    if group is None:
+        names = [(None, key) for key in conf]
+    else:
+        names = [(group, key) for key in conf[group]]
+    for grp, name in names:
+        try:
+            value = conf[grp][name] if grp else conf[name]
+        except (cfg.ConfigFileValueError, ValueError) as exc:
+            _raise_invalid(grp, name, exc)
+        if grp is None and isinstance(value, cfg.ConfigOpts.GroupAttr):
+            check_values(conf, name)
+
+
+def _raise_invalid(group, name, exc):
+    from skynet import exceptions
+    found = _BAD_VALUE.search(str(exc))
+    raise exceptions.InvalidConfig(
+        "[%s] %s" % (group or "DEFAULT", name),
+        found.group(1) if found else None,
+        "is not valid: %s" % str(exc).rsplit(" is not valid: ", 1)[-1])

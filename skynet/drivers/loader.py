@@ -5,6 +5,7 @@ from oslo_log import log as logging
 from stevedore import driver as stevedore_driver
 from stevedore import exception as stevedore_exc
 
+from skynet import conf as skynet_conf
 from skynet.drivers import base
 from skynet import exceptions
 
@@ -30,6 +31,7 @@ def _driver_group(conf, kind, name, driver_cls):
         return None
     group = "%s_%s" % (kind, name)
     conf.register_opts(opts, group=group)
+    skynet_conf.check_values(conf, group)
     return conf[group]
 
 
