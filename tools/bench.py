@@ -373,7 +373,26 @@ class Netns:
 
 
 # ====================================================================== the three subjects
-class SkynetBench:
+class CniPluginBench:
+    """ADD/DEL of a CNI plugin executable; subclasses give _call() and
+    _del_quiet() (the janitor's DEL after an interruption)."""
+
+    label = None
+
+    def add(self, item):
+        item.del_token = self.ctx.janitor.add("%s DEL %s" % (self.label, item.name),
+                                              self._del_quiet, item)
+        ok, secs, out, err = self._call("ADD", item)
+        return ok, secs, (out + err) if not ok else ""
+
+    def delete(self, item):
+        ok, secs, out, err = self._call("DEL", item)
+        if ok:
+            self.ctx.janitor.done(item.del_token)
+        return ok, secs, (out + err) if not ok else ""
+
+
+class SkynetBench(CniPluginBench):
     label = "skynet"
 
     def __init__(self, ctx):
@@ -426,17 +445,6 @@ class SkynetBench:
                           os.path.dirname(self.exe), item.netns.path, item.cid,
                           cni_args=item.cni_args)
 
-    def add(self, item):
-        item.del_token = self.ctx.janitor.add("skynet DEL " + item.name, self._del_quiet, item)
-        ok, secs, out, err = self._call("ADD", item)
-        return ok, secs, (out + err) if not ok else ""
-
-    def delete(self, item):
-        ok, secs, out, err = self._call("DEL", item)
-        if ok:
-            self.ctx.janitor.done(item.del_token)
-        return ok, secs, (out + err) if not ok else ""
-
     def _del_quiet(self, item):
         ok, _, out, err = self._call("DEL", item)
         if not ok:
@@ -466,7 +474,7 @@ class SkynetBench:
         pod_sweep(self.ctx)
 
 
-class BridgeBench:
+class BridgeBench(CniPluginBench):
     label = "bridge+host-local"
 
     def __init__(self, ctx):
@@ -493,17 +501,6 @@ class BridgeBench:
     def _call(self, command, item):
         return run_plugin(self.exe, command, self.conf, BRIDGE_CNI_DIR, item.netns.path,
                           item.cid)
-
-    def add(self, item):
-        item.del_token = self.ctx.janitor.add("bridge DEL " + item.name, self._del_quiet, item)
-        ok, secs, out, err = self._call("ADD", item)
-        return ok, secs, (out + err) if not ok else ""
-
-    def delete(self, item):
-        ok, secs, out, err = self._call("DEL", item)
-        if ok:
-            self.ctx.janitor.done(item.del_token)
-        return ok, secs, (out + err) if not ok else ""
 
     def _del_quiet(self, item):
         self._call("DEL", item)

@@ -94,20 +94,27 @@ def log(msg):
     print(msg, file=sys.stderr)
 
 
+def ensure_network(n, name, provider):
+    """The network called ``name`` (created with ``provider`` attributes if
+    missing; an existing one must have them)."""
+    found = n.find("networks", name=name)
+    if found:
+        net = found[0]
+        for k, v in provider.items():
+            if net.get(k) != v:
+                raise RuntimeError("network %s exists with %s=%r, want %r (run lab.sh down)"
+                                   % (name, k, net.get(k), v))
+        log("network %s: exists %s" % (name, net["id"]))
+        return net
+    net = n.call("POST", "networks", {"network": dict(name=name, **provider)})["network"]
+    log("network %s: created %s (%s %s)" % (
+        name, net["id"], net.get("provider:network_type"), net.get("provider:segmentation_id")))
+    return net
+
+
 def ensure_networks(n, env):
     for key, name, provider in NETWORKS:
-        found = n.find("networks", name=name)
-        if found:
-            net = found[0]
-            for k, v in provider.items():
-                if net.get(k) != v:
-                    raise RuntimeError("network %s exists with %s=%r, want %r (run lab.sh down)"
-                                       % (name, k, net.get(k), v))
-            log("network %s: exists %s" % (name, net["id"]))
-        else:
-            net = n.call("POST", "networks", {"network": dict(name=name, **provider)})["network"]
-            log("network %s: created %s" % (name, net["id"]))
-        env["SKYNET_NET_" + key] = net["id"]
+        env["SKYNET_NET_" + key] = ensure_network(n, name, provider)["id"]
 
 
 def ensure_subnets(n, env):
@@ -165,15 +172,20 @@ def main():
     ensure_networks(n, env)
     ensure_subnets(n, env)
     ensure_security_groups(n, env)
+    write_exports(env, args.out)
+    return 0
+
+
+def write_exports(env, out=None):
+    """``export K=V`` lines, atomically into ``out`` (or to stdout)."""
     text = "".join("export %s=%s\n" % kv for kv in sorted(env.items()))
-    if args.out:
-        tmp = args.out + ".tmp"
+    if out:
+        tmp = out + ".tmp"
         with open(tmp, "w") as f:
             f.write(text)
-        os.replace(tmp, args.out)
+        os.replace(tmp, out)
     else:
         sys.stdout.write(text)
-    return 0
 
 
 if __name__ == "__main__":

@@ -23,17 +23,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import fixtures as lab_fixtures  # noqa: E402  tools/lab/fixtures.py
 
 
-def ensure_network(n, name, provider):
-    found = n.find("networks", name=name)
-    if found:
-        lab_fixtures.log("network %s: exists %s" % (name, found[0]["id"]))
-        return found[0]
-    net = n.call("POST", "networks", {"network": dict(name=name, **provider)})["network"]
-    lab_fixtures.log("network %s: created %s (%s %s)" % (
-        name, net["id"], net.get("provider:network_type"), net.get("provider:segmentation_id")))
-    return net
-
-
 def ensure_subnet(n, name, net_id, cidr, gateway, pool):
     found = n.find("subnets", name=name, network_id=net_id)
     if found:
@@ -54,14 +43,14 @@ def main():
     args = ap.parse_args()
     env = {}
     n = lab_fixtures.Neutron(args.url)
-    net = ensure_network(n, "skynet-ovs-vxlan", {"provider:network_type": "vxlan"})
+    net = lab_fixtures.ensure_network(n, "skynet-ovs-vxlan", {"provider:network_type": "vxlan"})
     sub = ensure_subnet(n, "skynet-ovs-vxlan-v4", net["id"], "10.50.0.0/24", "10.50.0.1",
                         ("10.50.0.10", "10.50.0.250"))
     env["SKYNET_OVS_NET_VXLAN"] = net["id"]
     env["SKYNET_OVS_SUBNET_VXLAN4"] = sub["id"]
     if args.ovn_url:
         o = lab_fixtures.Neutron(args.ovn_url)
-        net = ensure_network(o, "skynet-ovn-geneve", {})       # tenant_network_types = geneve
+        net = lab_fixtures.ensure_network(o, "skynet-ovn-geneve", {})       # tenant_network_types = geneve
         if net.get("provider:network_type") != "geneve":
             raise RuntimeError("network skynet-ovn-geneve is %s, not geneve"
                                % net.get("provider:network_type"))
@@ -73,14 +62,7 @@ def main():
         lab_fixtures.ensure_security_groups(o, sgs)
         env["SKYNET_OVN_SG_OPEN"] = sgs["SKYNET_SG_OPEN"]
         env["SKYNET_OVN_SG_RESTRICTED"] = sgs["SKYNET_SG_RESTRICTED"]
-    text = "".join("export %s=%s\n" % kv for kv in sorted(env.items()))
-    if args.out:
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, args.out)
-    else:
-        sys.stdout.write(text)
+    lab_fixtures.write_exports(env, args.out)
     return 0
 
 
